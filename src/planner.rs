@@ -239,6 +239,16 @@ fn push_field(fields: &mut Vec<String>, field: &str) {
     }
 }
 
+fn still_pending(timeout: Duration) -> Error {
+    Error::new(
+        HimsaStatus::Timeout,
+        format!(
+            "access is still pending approval after {} ms",
+            timeout.as_millis()
+        ),
+    )
+}
+
 /// Checks a need before anything is sent.
 fn validate(need: &Need) -> Result<(), Error> {
     if !need.level.is_known() {
@@ -341,9 +351,13 @@ impl Client {
 
         loop {
             let attempt = outer.narrowed(Instant::now() + self.config.overall_timeout);
-            let current = self
-                .current_data_access_in(attempt)?
-                .map(|answer| answer.value);
+            let current = match self.current_data_access_in(attempt) {
+                Ok(answer) => answer.map(|answer| answer.value),
+                Err(e) if e.status() == HimsaStatus::Timeout && outer.remaining().is_zero() => {
+                    return Err(still_pending(timeout));
+                }
+                Err(e) => return Err(e),
+            };
             let outcome = match current.as_ref().map(|access| standing(need, access)) {
                 None => Some(HimsaOutcome::NeverConnected),
                 Some(Standing::Granted) => Some(HimsaOutcome::Granted),
@@ -362,13 +376,7 @@ impl Client {
 
             let left = outer.remaining();
             if left.is_zero() {
-                return Err(Error::new(
-                    HimsaStatus::Timeout,
-                    format!(
-                        "access is still pending approval after {} ms",
-                        timeout.as_millis()
-                    ),
-                ));
+                return Err(still_pending(timeout));
             }
             outer.sleep(interval.min(left))?;
             interval = (interval * 2).min(self.config.max_poll_interval);
