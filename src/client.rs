@@ -55,10 +55,12 @@ impl Client {
     /// Fails with [`HimsaStatus::InvalidArgument`] for a base URL that is not `https://`
     /// (plain `http://` is allowed for loopback hosts only), a tenant id that is not a GUID,
     /// an empty token, or an unusable proxy or CA certificate.
-    pub fn new(config: Config) -> Result<Client, Error> {
+    pub fn new(mut config: Config) -> Result<Client, Error> {
         let (base, tenant) = config.validate()?;
         let http = Http::new(&config, base, &tenant)?;
-        let token = RwLock::new(config.access_token.clone());
+        // The token moves out of the configuration so that exactly one copy lives on.
+        let token = std::mem::replace(&mut config.access_token, Zeroizing::new(String::new()));
+        let token = RwLock::new(token);
         Ok(Client {
             config,
             http,
@@ -69,7 +71,7 @@ impl Client {
         })
     }
 
-    /// The configuration the client was built with.
+    /// The configuration the client was built with (its token is not kept there).
     pub fn config(&self) -> &Config {
         &self.config
     }
