@@ -147,7 +147,7 @@ typedef uint32_t HimsaOutcome;
 #endif // __cplusplus
 
 /**
- * Whether [`Client::ensure_access`] may post a request.
+ * Whether the planner (`himsa_conn_ensure_access`) may post a request for access.
  */
 enum HimsaRequestPolicy
 #ifdef __cplusplus

@@ -10,6 +10,13 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, HimsaStatus};
 
+/// The instant `wait` from now; a wait too long to represent ends in about a century.
+pub(crate) fn deadline_after(wait: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = Instant::now();
+    now.checked_add(wait.min(CENTURY)).unwrap_or(now)
+}
+
 /// The cancel switch of one client.
 #[derive(Debug, Default)]
 pub(crate) struct Canceller {
@@ -74,7 +81,7 @@ impl CallScope<'_> {
 
     /// Sleeps for `wait`, returning early with an error when the call is cancelled.
     pub(crate) fn sleep(&self, wait: Duration) -> Result<(), Error> {
-        let until = Instant::now() + wait;
+        let until = deadline_after(wait);
         let mut guard = self
             .canceller
             .lock

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::cancel::{CallScope, Canceller};
+use crate::cancel::{deadline_after, CallScope, Canceller};
 use crate::config::{validate_token, Config, HimsaLogLevel};
 use crate::error::{Error, HimsaStatus};
 use crate::http::{Deprecation, Http, Method, Outgoing, Reply};
@@ -129,7 +129,7 @@ impl Client {
     /// A scope for one call, ending at the overall timeout.
     pub(crate) fn scope(&self) -> CallScope<'_> {
         self.canceller
-            .scope(Instant::now() + self.config.overall_timeout)
+            .scope(deadline_after(self.config.overall_timeout))
     }
 
     /// A scope for a long call (the wait for approval) ending at `deadline`.

@@ -176,11 +176,11 @@ impl Config {
 /// Checks a token: non-empty, and only characters allowed in an HTTP header value.
 pub(crate) fn validate_token(token: &str) -> Result<(), Error> {
     if token.trim().is_empty() {
-        return Err(Error::invalid("access token must not be empty"));
+        return Err(Error::invalid("access_token must not be empty"));
     }
     if token.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
         return Err(Error::invalid(
-            "access token contains a space or a character that cannot be sent in a header",
+            "access_token contains a space or a character that cannot be sent in a header",
         ));
     }
     Ok(())
@@ -195,7 +195,7 @@ pub(crate) fn validate_tenant_id(tenant: &str) -> Result<String, Error> {
         });
     if !shaped {
         return Err(Error::invalid(format!(
-            "tenant id {tenant:?} is not a GUID (expected the form \
+            "tenant_id {tenant:?} is not a GUID (expected the form \
              xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, the ID token's tenantid claim)"
         )));
     }
@@ -207,14 +207,19 @@ pub(crate) fn validate_base_url(url: &str) -> Result<String, Error> {
     let trimmed = url.trim().trim_end_matches('/');
     let uri: Uri = trimmed
         .parse()
-        .map_err(|_| Error::invalid(format!("base URL {url:?} is not a valid URL")))?;
+        .map_err(|_| Error::invalid(format!("base_url {url:?} is not a valid URL")))?;
     let host = uri
         .host()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| Error::invalid(format!("base URL {url:?} has no host")))?;
+        .ok_or_else(|| Error::invalid(format!("base_url {url:?} has no host")))?;
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(Error::invalid(
+            "base_url must not carry a user name or password; the bearer token authenticates",
+        ));
+    }
     if uri.query().is_some() {
         return Err(Error::invalid(format!(
-            "base URL {url:?} must not carry a query"
+            "base_url {url:?} must not carry a query"
         )));
     }
     match uri.scheme_str() {
@@ -222,13 +227,13 @@ pub(crate) fn validate_base_url(url: &str) -> Result<String, Error> {
         Some("http") if is_loopback_host(host) => {}
         Some("http") => {
             return Err(Error::invalid(format!(
-                "base URL {url:?} uses plain http to a host that is not loopback; \
+                "base_url {url:?} uses plain http to a host that is not loopback; \
                  use https (plain http is only allowed for 127.0.0.0/8, localhost and [::1])"
             )))
         }
         _ => {
             return Err(Error::invalid(format!(
-                "base URL {url:?} must start with https:// (or http:// for a loopback host)"
+                "base_url {url:?} must start with https:// (or http:// for a loopback host)"
             )))
         }
     }
@@ -279,6 +284,7 @@ mod tests {
             ("https://", None),
             ("", None),
             ("https://host/?q=1", None),
+            ("https://user:secret@host.example", None),
             ("not a url", None),
         ];
         for (input, expected) in table {
@@ -288,7 +294,7 @@ mod tests {
                 None => {
                     let err = got.expect_err(input);
                     assert_eq!(err.status(), HimsaStatus::InvalidArgument, "{input}");
-                    assert!(err.message().contains("base URL"), "{input}: {err}");
+                    assert!(err.message().contains("base_url"), "{input}: {err}");
                 }
             }
         }

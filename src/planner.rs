@@ -7,10 +7,11 @@
 //! the wanted, granted and pending levels, and the lists are their union. Denied items are
 //! only asked again when the caller forces a request.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::cancel::deadline_after;
 use crate::client::Client;
 use crate::config::HimsaLogLevel;
 use crate::error::{Error, HimsaStatus};
@@ -39,7 +40,7 @@ impl Need {
     }
 }
 
-/// Whether [`Client::ensure_access`] may post a request.
+/// Whether the planner (`himsa_conn_ensure_access`) may post a request for access.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HimsaRequestPolicy {
@@ -345,12 +346,12 @@ impl Client {
                 "the wait for approval needs a timeout above zero",
             ));
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let outer = self.scope_until(deadline);
         let mut interval = self.config.poll_interval;
 
         loop {
-            let attempt = outer.narrowed(Instant::now() + self.config.overall_timeout);
+            let attempt = outer.narrowed(deadline_after(self.config.overall_timeout));
             let current = match self.current_data_access_in(attempt) {
                 Ok(answer) => answer.map(|answer| answer.value),
                 Err(e) if e.status() == HimsaStatus::Timeout && outer.remaining().is_zero() => {

@@ -49,7 +49,7 @@ Fault SPEC: ROUTE:KIND[=ARG]:TIMES
          status=CODE[:retry-after=V]   answer CODE with a JSON problem (V: seconds or
                                        an HTTP date, sent as Retry-After)
          drop                          send the headers and half the body, then close
-         truncated                     200 with half the body and a matching length
+         truncated                     the real answer's status, half its body, matching length
          html[=STATUS]                 a text/html gateway error page [default: 502]
          oversized=BYTES               200 JSON body of BYTES bytes with Content-Length
          oversized-chunked=BYTES       the same, chunked
