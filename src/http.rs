@@ -1,12 +1,14 @@
 //! The HTTP exchange: one agent per client, retries with back-off, deadlines, size caps and
 //! the translation of transport failures into statuses.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
-use ureq::http::{HeaderMap, Response};
+use ureq::http::{HeaderMap, Response, Uri};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Body, Proxy};
 
 use crate::cancel::CallScope;
@@ -92,7 +94,11 @@ impl Http {
             .build();
 
         Ok(Http {
-            agent: agent_config.new_agent(),
+            agent: Agent::with_parts(
+                agent_config,
+                DefaultConnector::default(),
+                CachedResolver::default(),
+            ),
             base: format!("{base}/{tenant}/api/"),
             attempt_timeout,
             max_retries: config.max_retries,
@@ -266,6 +272,45 @@ impl Http {
             _ => None,
         };
         Err(Failure { error, retry })
+    }
+}
+
+/// How long a looked-up address list is reused.
+const RESOLVED_TTL: Duration = Duration::from_secs(30);
+
+/// A resolver that reuses the last lookup for a while.
+///
+/// ureq resolves the host before every request, even one that then takes a kept-alive
+/// connection from the pool, and its default resolver runs each lookup that has a timeout
+/// on a new thread. Without this cache every call paid for a thread.
+///
+/// Limitation: a changed DNS record is seen up to [`RESOLVED_TTL`] late.
+#[derive(Debug, Default)]
+struct CachedResolver {
+    lookup: DefaultResolver,
+    last: Mutex<Option<(Uri, Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Resolver for CachedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let same_host =
+            |cached: &Uri| cached.scheme() == uri.scheme() && cached.authority() == uri.authority();
+        if let Some((cached, at, addrs)) =
+            &*self.last.lock().unwrap_or_else(PoisonError::into_inner)
+        {
+            if same_host(cached) && at.elapsed() < RESOLVED_TTL {
+                return Ok(addrs.clone());
+            }
+        }
+        let addrs = self.lookup.resolve(uri, config, timeout)?;
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((uri.clone(), Instant::now(), addrs.clone()));
+        Ok(addrs)
     }
 }
 
