@@ -392,5 +392,26 @@ namespace Himsa.Conn.Tests
             Assert.IsFalse(HimsaLibrary.IsCompatible(null));
             StringAssert.StartsWith("UNAUTHORIZED:", HimsaException.StatusText(HimsaStatus.Unauthorized));
         }
+
+        [Test]
+        public void StatusEnumMatchesTheNativeLibraryBothWays()
+        {
+            // The managed enum is written by hand: every member must be a native status of
+            // the same name, and every native status must have a member.
+            var managed = new System.Collections.Generic.HashSet<uint>();
+            foreach (HimsaStatus status in Enum.GetValues(typeof(HimsaStatus)))
+            {
+                managed.Add((uint)status);
+                string name = System.Text.RegularExpressions.Regex
+                    .Replace(status.ToString(), "(?<=[a-z0-9])([A-Z])", "_$1").ToUpperInvariant();
+                StringAssert.StartsWith(name + ":", HimsaException.StatusText(status));
+            }
+            for (uint number = 0; number < 2000; number++)
+            {
+                string text = HimsaException.StatusText((HimsaStatus)number);
+                bool native = !text.StartsWith("UNKNOWN_STATUS:", StringComparison.Ordinal);
+                Assert.AreEqual(native, managed.Contains(number), "status " + number + ": " + text);
+            }
+        }
     }
 }
