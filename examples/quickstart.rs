@@ -145,7 +145,7 @@ fn play_the_user(sandbox: &Sandbox, portal_url: String) -> thread::JoinHandle<Re
 }
 
 fn print_table(access: &CurrentDataAccess) {
-    println!("   {:<24} {}", "item", "state");
+    println!("   {:<24} state", "item");
     for entry in &access.user_account_access_levels {
         println!(
             "   {:<24} {}",

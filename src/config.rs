@@ -87,7 +87,7 @@ impl fmt::Debug for Config {
             .field("overall_timeout", &self.overall_timeout)
             .field("max_retries", &self.max_retries)
             .field("max_retry_wait", &self.max_retry_wait)
-            .field("proxy", &self.proxy)
+            .field("proxy", &RedactedProxy(&self.proxy))
             .field("extra_ca_pem", &self.extra_ca_pem.len())
             .field("max_answer_bytes", &self.max_answer_bytes)
             .field("poll_interval", &self.poll_interval)
@@ -96,6 +96,40 @@ impl fmt::Debug for Config {
             .finish()
     }
 }
+
+/// A proxy setting as `Debug` shows it: the password of a proxy URL is never printed.
+struct RedactedProxy<'a>(&'a ProxySetting);
+
+impl fmt::Debug for RedactedProxy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ProxySetting::Url(url) => f.debug_tuple("Url").field(&without_password(url)).finish(),
+            other => other.fmt(f),
+        }
+    }
+}
+
+/// The URL with the password of its `user:password@` part replaced.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!(
+                "{scheme}://{user}:<redacted>@{host}{}",
+                &rest[authority_end..]
+            )
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The longest timeout or wait accepted: far beyond any real use, and far inside what a
+/// deadline (`Instant`) can hold on every platform.
+pub(crate) const LONGEST_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The `User-Agent` sent unless the caller sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("himsa-conn/", env!("CARGO_PKG_VERSION"));
@@ -158,6 +192,14 @@ impl Config {
             if value.is_zero() {
                 return Err(Error::invalid(format!("{name} must be greater than zero")));
             }
+            if value > LONGEST_DURATION {
+                return Err(Error::invalid(format!("{name} must be at most 365 days")));
+            }
+        }
+        if self.max_retry_wait > LONGEST_DURATION {
+            return Err(Error::invalid(
+                "longest retry wait must be at most 365 days",
+            ));
         }
         if self.max_answer_bytes < 1024 {
             return Err(Error::invalid(

@@ -201,14 +201,17 @@ pub struct HimsaDecision {
 }
 
 /// Owns C strings for one output tree.
+///
+/// The strings are kept as the raw pointers `CString::into_raw` gives, never as `CString`
+/// values: moving a `CString` (a `Box`) re-borrows its buffer uniquely, which invalidates
+/// the pointers already handed out under Rust's aliasing rules (Miri reports it).
 #[derive(Default)]
-struct Strings(Vec<CString>);
+struct Strings(Vec<*mut c_char>);
 
 impl Strings {
     fn add(&mut self, text: &str) -> *const c_char {
-        let c = to_c_string(text);
-        let ptr = c.as_ptr();
-        self.0.push(c);
+        let ptr = to_c_string(text).into_raw();
+        self.0.push(ptr);
         ptr
     }
 
@@ -229,6 +232,32 @@ impl Strings {
                 valid: u8::from(stamp.utc.is_some()),
             },
         }
+    }
+}
+
+impl Drop for Strings {
+    fn drop(&mut self) {
+        for ptr in self.0.drain(..) {
+            // SAFETY: each pointer came from `CString::into_raw` in `add` and is freed once.
+            drop(unsafe { CString::from_raw(ptr) });
+        }
+    }
+}
+
+/// A nested output struct owned through a raw pointer, for the same reason as
+/// [`Strings`]: moving its owner must not re-borrow the struct C points into.
+struct Nested<T>(*mut T);
+
+impl<T> Nested<T> {
+    fn new(owned: Box<T>) -> Nested<T> {
+        Nested(Box::into_raw(owned))
+    }
+}
+
+impl<T> Drop for Nested<T> {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Box::into_raw` in `new` and is freed once.
+        drop(unsafe { Box::from_raw(self.0) });
     }
 }
 
@@ -320,7 +349,7 @@ impl DataAccessBox {
 #[repr(C)]
 pub(crate) struct AppConnectionBox {
     c: HimsaAppConnection,
-    access: Option<Box<DataAccessBox>>,
+    access: Option<Nested<DataAccessBox>>,
     warnings: Vec<*const c_char>,
     strings: Strings,
 }
@@ -332,14 +361,17 @@ impl AppConnectionBox {
             .current_data_access
             .as_ref()
             .map(DataAccessBox::build);
-        let access = access.transpose()?;
+        let access = access.transpose()?.map(Nested::new);
         let warnings: Vec<*const c_char> =
             connection.warnings.iter().map(|w| strings.add(w)).collect();
         let c = HimsaAppConnection {
             app_connection_id: strings.add(&connection.app_connection_id),
             app_portal_url: strings.add(&connection.app_portal_url),
             current_user_can_approve: u8::from(connection.current_user_can_approve_requests),
-            current_data_access: access.as_ref().map_or(ptr::null(), |a| &a.c),
+            // SAFETY: the nested box is alive and owned by the struct being built.
+            current_data_access: access
+                .as_ref()
+                .map_or(ptr::null(), |a| unsafe { ptr::addr_of!((*a.0).c) }),
             created: strings.add_timestamp(connection.created.as_ref()),
             warnings: slice_ptr(&warnings),
             warnings_len: len_u32(warnings.len())?,
@@ -361,8 +393,8 @@ impl AppConnectionBox {
 #[repr(C)]
 pub(crate) struct DecisionBox {
     c: HimsaDecision,
-    access: Option<Box<DataAccessBox>>,
-    connection: Option<Box<AppConnectionBox>>,
+    access: Option<Nested<DataAccessBox>>,
+    connection: Option<Nested<AppConnectionBox>>,
     strings: Strings,
 }
 
@@ -373,19 +405,26 @@ impl DecisionBox {
             .access
             .as_ref()
             .map(DataAccessBox::build)
-            .transpose()?;
+            .transpose()?
+            .map(Nested::new);
         let connection = decision
             .connection
             .as_ref()
             .map(AppConnectionBox::build)
-            .transpose()?;
+            .transpose()?
+            .map(Nested::new);
         let c = HimsaDecision {
             outcome: decision.outcome,
             requested: u8::from(decision.sent.is_some()),
             user_can_approve: u8::from(decision.user_can_approve()),
             portal_url: strings.add(decision.portal_url()),
-            current_data_access: access.as_ref().map_or(ptr::null(), |a| &a.c),
-            connection: connection.as_ref().map_or(ptr::null(), |c| &c.c),
+            // SAFETY: the nested boxes are alive and owned by the struct being built.
+            current_data_access: access
+                .as_ref()
+                .map_or(ptr::null(), |a| unsafe { ptr::addr_of!((*a.0).c) }),
+            connection: connection
+                .as_ref()
+                .map_or(ptr::null(), |c| unsafe { ptr::addr_of!((*c.0).c) }),
             json: strings.add_json(&decision.to_value()),
         };
         Ok(Box::new(DecisionBox {
