@@ -12,6 +12,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// Access level of a user account connection, ordered `Limited < Basic < Advanced`.
@@ -562,11 +563,116 @@ fn read_data_types(items: &[Value], warnings: &mut Vec<String>) -> Vec<DataTypeA
 
 /// Adds the unknown members back to a written object; a member the writer already wrote
 /// (in any case) keeps the typed value, so `extra` can never contradict the model.
-fn write_extra(out: &mut Map<String, Value>, extra: &Map<String, Value>) {
+/// Members of a CurrentDataAccess that the model writes itself.
+const CURRENT_DATA_ACCESS_MEMBERS: [&str; 8] = [
+    "userAccountAccessLevels",
+    "patientFields",
+    "dataTypes",
+    "controlPatientManagement",
+    "canManagePatients",
+    "exclusivePatientManagement",
+    "mainPatientManagementSystemName",
+    "created",
+];
+
+/// Members of an AppConnection that the model writes itself.
+const APP_CONNECTION_MEMBERS: [&str; 5] = [
+    "appConnectionId",
+    "currentUserCanApproveRequests",
+    "appPortalUrl",
+    "currentDataAccess",
+    "created",
+];
+
+/// Writes the unknown members after the known ones; one that differs from a known member
+/// only by case is left out, so that no key appears twice to a case-insensitive reader.
+fn write_extra<M: SerializeMap>(
+    map: &mut M,
+    extra: &Map<String, Value>,
+    known: &[&str],
+) -> Result<(), M::Error> {
     for (key, value) in extra {
-        if !out.keys().any(|written| written.eq_ignore_ascii_case(key)) {
-            out.insert(key.clone(), value.clone());
+        if !known.iter().any(|member| member.eq_ignore_ascii_case(key)) {
+            map.serialize_entry(key, value)?;
         }
+    }
+    Ok(())
+}
+
+impl Serialize for LevelAccess {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("accessLevel", self.level.as_str())?;
+        map.serialize_entry("access", self.access.as_str())?;
+        map.end()
+    }
+}
+
+impl Serialize for FieldAccess {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("field", &self.field)?;
+        map.serialize_entry("access", self.access.as_str())?;
+        map.end()
+    }
+}
+
+impl Serialize for DataTypeAccess {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("dataType", &self.data_type)?;
+        map.serialize_entry("access", self.access.as_str())?;
+        map.end()
+    }
+}
+
+impl Serialize for CurrentDataAccess {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("userAccountAccessLevels", &self.user_account_access_levels)?;
+        if !self.patient_fields.is_empty() {
+            map.serialize_entry("patientFields", &self.patient_fields)?;
+        }
+        if !self.data_types.is_empty() {
+            map.serialize_entry("dataTypes", &self.data_types)?;
+        }
+        if let Some(text) = &self.control_patient_management {
+            map.serialize_entry("controlPatientManagement", text)?;
+        }
+        if let Some(flag) = self.can_manage_patients {
+            map.serialize_entry("canManagePatients", &flag)?;
+        }
+        if let Some(flag) = self.exclusive_patient_management {
+            map.serialize_entry("exclusivePatientManagement", &flag)?;
+        }
+        if let Some(text) = &self.main_patient_management_system_name {
+            map.serialize_entry("mainPatientManagementSystemName", text)?;
+        }
+        if let Some(created) = &self.created {
+            map.serialize_entry("created", &created.raw)?;
+        }
+        write_extra(&mut map, &self.extra, &CURRENT_DATA_ACCESS_MEMBERS)?;
+        map.end()
+    }
+}
+
+impl Serialize for AppConnection {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("appConnectionId", &self.app_connection_id)?;
+        map.serialize_entry(
+            "currentUserCanApproveRequests",
+            &self.current_user_can_approve_requests,
+        )?;
+        map.serialize_entry("appPortalUrl", &self.app_portal_url)?;
+        if let Some(access) = &self.current_data_access {
+            map.serialize_entry("currentDataAccess", access)?;
+        }
+        if let Some(created) = &self.created {
+            map.serialize_entry("created", &created.raw)?;
+        }
+        write_extra(&mut map, &self.extra, &APP_CONNECTION_MEMBERS)?;
+        map.end()
     }
 }
 
@@ -626,69 +732,9 @@ impl CurrentDataAccess {
 
     /// Writes the normalized camelCase form: levels as `{accessLevel, access}`, optional
     /// members only when present, `created` as received, then the unknown members.
-    /// `warnings` are not written.
+    /// `warnings` are not written. The same form is printed by `serde_json::to_string`.
     pub fn to_value(&self) -> Value {
-        let mut out = Map::new();
-        let levels = self
-            .user_account_access_levels
-            .iter()
-            .map(|entry| {
-                serde_json::json!({
-                    "accessLevel": entry.level.as_str(),
-                    "access": entry.access.as_str(),
-                })
-            })
-            .collect();
-        out.insert("userAccountAccessLevels".into(), Value::Array(levels));
-        if !self.patient_fields.is_empty() {
-            let fields = self
-                .patient_fields
-                .iter()
-                .map(|entry| {
-                    serde_json::json!({
-                        "field": entry.field,
-                        "access": entry.access.as_str(),
-                    })
-                })
-                .collect();
-            out.insert("patientFields".into(), Value::Array(fields));
-        }
-        if !self.data_types.is_empty() {
-            let data_types = self
-                .data_types
-                .iter()
-                .map(|entry| {
-                    serde_json::json!({
-                        "dataType": entry.data_type,
-                        "access": entry.access.as_str(),
-                    })
-                })
-                .collect();
-            out.insert("dataTypes".into(), Value::Array(data_types));
-        }
-        if let Some(text) = &self.control_patient_management {
-            out.insert(
-                "controlPatientManagement".into(),
-                Value::from(text.as_str()),
-            );
-        }
-        if let Some(flag) = self.can_manage_patients {
-            out.insert("canManagePatients".into(), Value::Bool(flag));
-        }
-        if let Some(flag) = self.exclusive_patient_management {
-            out.insert("exclusivePatientManagement".into(), Value::Bool(flag));
-        }
-        if let Some(text) = &self.main_patient_management_system_name {
-            out.insert(
-                "mainPatientManagementSystemName".into(),
-                Value::from(text.as_str()),
-            );
-        }
-        if let Some(created) = &self.created {
-            out.insert("created".into(), Value::from(created.raw.as_str()));
-        }
-        write_extra(&mut out, &self.extra);
-        Value::Object(out)
+        serde_json::to_value(self).expect("the model serializes to JSON with text keys")
     }
 
     /// The state of the first entry for `level`, if the answer has one.
@@ -803,28 +849,9 @@ impl AppConnection {
 
     /// Writes the normalized camelCase form: the nested data access and `created` only when
     /// present, `created` as received, then the unknown members. `warnings` are not written.
+    /// The same form is printed by `serde_json::to_string`.
     pub fn to_value(&self) -> Value {
-        let mut out = Map::new();
-        out.insert(
-            "appConnectionId".into(),
-            Value::from(self.app_connection_id.as_str()),
-        );
-        out.insert(
-            "currentUserCanApproveRequests".into(),
-            Value::Bool(self.current_user_can_approve_requests),
-        );
-        out.insert(
-            "appPortalUrl".into(),
-            Value::from(self.app_portal_url.as_str()),
-        );
-        if let Some(data_access) = &self.current_data_access {
-            out.insert("currentDataAccess".into(), data_access.to_value());
-        }
-        if let Some(created) = &self.created {
-            out.insert("created".into(), Value::from(created.raw.as_str()));
-        }
-        write_extra(&mut out, &self.extra);
-        Value::Object(out)
+        serde_json::to_value(self).expect("the model serializes to JSON with text keys")
     }
 }
 

@@ -210,13 +210,20 @@ struct Strings(Vec<*mut c_char>);
 
 impl Strings {
     fn add(&mut self, text: &str) -> *const c_char {
-        let ptr = to_c_string(text).into_raw();
+        self.keep(to_c_string(text))
+    }
+
+    fn keep(&mut self, text: CString) -> *const c_char {
+        let ptr = text.into_raw();
         self.0.push(ptr);
         ptr
     }
 
-    fn add_json(&mut self, value: &serde_json::Value) -> *const c_char {
-        self.add(&value.to_string())
+    /// Adds the JSON text of `value`, printed straight from the model.
+    fn add_json(&mut self, value: &impl serde::Serialize) -> *const c_char {
+        // JSON text escapes every control character, so it never holds a NUL byte.
+        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
+        self.keep(CString::new(text).unwrap_or_default())
     }
 
     fn add_timestamp(&mut self, stamp: Option<&Timestamp>) -> HimsaTimestamp {
@@ -316,7 +323,7 @@ impl DataAccessBox {
             .collect();
         let warnings: Vec<*const c_char> = access.warnings.iter().map(|w| strings.add(w)).collect();
         let created = strings.add_timestamp(access.created.as_ref());
-        let json = strings.add_json(&access.to_value());
+        let json = strings.add_json(access);
 
         // The vectors' heap buffers do not move when the vectors move into the box.
         let c = HimsaDataAccess {
@@ -375,7 +382,7 @@ impl AppConnectionBox {
             created: strings.add_timestamp(connection.created.as_ref()),
             warnings: slice_ptr(&warnings),
             warnings_len: len_u32(warnings.len())?,
-            json: strings.add_json(&connection.to_value()),
+            json: strings.add_json(connection),
         };
         Ok(Box::new(AppConnectionBox {
             c,
