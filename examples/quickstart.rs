@@ -109,6 +109,9 @@ fn run() -> Result<(), String> {
             .map_err(|_| "the simulated user failed".to_owned())??;
     }
     println!("   outcome: {}", waited.outcome.as_str());
+    if waited.outcome == HimsaOutcome::Denied {
+        println!("   a user refused part of what was asked; the app works with what is granted");
+    }
 
     println!("\n5. the final data access");
     match client.current_data_access().map_err(|e| e.to_string())? {

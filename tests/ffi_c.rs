@@ -178,7 +178,7 @@ fn clean_under_address_and_undefined_sanitizers() {
             !support::in_ci(),
             "no C compiler with sanitizers and CI is set"
         );
-        eprintln!("SKIPPED: neither clang nor gcc found; apt-get install gcc");
+        support::say_skipped("neither clang nor gcc found; apt-get install gcc");
         return;
     };
     for scenario in SCENARIOS {

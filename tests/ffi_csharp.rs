@@ -47,7 +47,9 @@ fn toolchain() -> Option<PathBuf> {
             !support::in_ci(),
             "nunit.framework.dll is missing and CI is set; install it: {INSTALL}"
         );
-        eprintln!("SKIPPED: nunit.framework.dll not found; to run this test: {INSTALL}");
+        support::say_skipped(&format!(
+            "nunit.framework.dll not found; to run this test: {INSTALL}"
+        ));
     }
     framework
 }

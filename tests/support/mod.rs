@@ -253,8 +253,17 @@ pub fn require_tool(name: &str, install_hint: &str) -> bool {
         !in_ci(),
         "{name} is missing and CI is set; install it: {install_hint}"
     );
-    eprintln!("SKIPPED: {name} not found; to run this test: {install_hint}");
+    say_skipped(&format!(
+        "{name} not found; to run this test: {install_hint}"
+    ));
     false
+}
+
+/// Prints a SKIPPED line that stays visible: the test harness captures `eprintln!` of
+/// passing tests, but not writes to the standard error stream itself.
+pub fn say_skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {why}");
 }
 
 /// A C or C++ compiler invocation against the library's header and cdylib.
