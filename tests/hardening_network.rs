@@ -5,7 +5,7 @@
 //! Every server here is a thread of this test bound to 127.0.0.1; the CONNECT proxy only
 //! ever connects to the sandbox of the same test.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,7 +17,9 @@ use himsa_conn::{
     AccessLevel, AccessState, AppConnectionRequest, Client, Config, HimsaOutcome,
     HimsaRequestPolicy, HimsaStatus, Need, ProxySetting,
 };
-use himsa_sandbox::{Fault, Route, Sandbox, SandboxConfig, DEFAULT_TENANT, SANDBOX_TOKEN};
+use himsa_sandbox::{
+    Decision, Fault, Route, Sandbox, SandboxConfig, DEFAULT_TENANT, SANDBOX_TOKEN,
+};
 
 /// Generous upper bound for a call whose own deadline is far shorter.
 const BOUND: Duration = Duration::from_secs(8);
@@ -388,16 +390,15 @@ RpgFMWhxgKbcrQH+G7+rGS5a1VOXVQvXwJ0vq14z61rHIZmjLG0FzR55
 -----END PRIVATE KEY-----
 ";
 
-/// The canned answer of the TLS server: Basic granted.
-const GRANTED_BODY: &str =
-    r#"{"userAccountAccessLevels":[{"accessLevel":"Basic","access":"Granted"}]}"#;
-
-/// A loopback HTTPS server presenting `cert_pem`: every request gets [`GRANTED_BODY`].
+/// A loopback HTTPS front for the sandbox presenting `cert_pem`: it ends TLS, passes each
+/// request on to `upstream` over plain HTTP and relays the answer, one request per
+/// connection, so that the answers themselves come from the sandbox.
 /// Limitation: it uses rustls's ring provider, which this crate's dependency tree enables
 /// through ureq; the test stops compiling if ureq ever switches provider.
 fn tls_server(
     cert_pem: &'static str,
     key_pem: &'static str,
+    upstream: SocketAddr,
 ) -> (TestServer, Arc<Mutex<Vec<String>>>) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -429,12 +430,25 @@ fn tls_server(
             return;
         };
         seen.lock().unwrap().push(head[0].clone());
-        let answer = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{GRANTED_BODY}",
-            GRANTED_BODY.len()
-        );
-        let _ = tls.write_all(answer.as_bytes());
+        let mut forwarded = String::new();
+        for line in head
+            .iter()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        {
+            forwarded.push_str(line);
+            forwarded.push_str("\r\n");
+        }
+        forwarded.push_str("Connection: close\r\n\r\n");
+        let mut answer = Vec::new();
+        let relayed = TcpStream::connect(upstream).and_then(|mut plain| {
+            plain.set_read_timeout(Some(Duration::from_secs(10)))?;
+            plain.write_all(forwarded.as_bytes())?;
+            plain.read_to_end(&mut answer)
+        });
+        if relayed.is_err() {
+            return;
+        }
+        let _ = tls.write_all(&answer);
         let _ = tls.flush();
         tls.conn.send_close_notify();
         let _ = tls.flush();
@@ -444,7 +458,8 @@ fn tls_server(
 
 #[test]
 fn a_self_signed_certificate_is_a_tls_failure_not_a_network_one() {
-    let (server, heads) = tls_server(SELF_SIGNED_CERT, SELF_SIGNED_KEY);
+    let sandbox = sandbox();
+    let (server, heads) = tls_server(SELF_SIGNED_CERT, SELF_SIGNED_KEY, sandbox.local_addr());
     let client = Client::new(config(&server.url("https"))).unwrap();
     let err = client.current_data_access().unwrap_err();
     assert_eq!(err.status(), HimsaStatus::Tls, "{err}");
@@ -465,7 +480,15 @@ fn a_self_signed_certificate_is_a_tls_failure_not_a_network_one() {
 
 #[test]
 fn a_certificate_from_an_extra_ca_is_accepted() {
-    let (server, heads) = tls_server(LEAF_CERT, LEAF_KEY);
+    let sandbox = sandbox();
+    Client::new(config(&sandbox.base_url()))
+        .unwrap()
+        .request_access(&ask(AccessLevel::Basic))
+        .unwrap();
+    sandbox
+        .decide(DEFAULT_TENANT, &Decision::ApproveAll)
+        .unwrap();
+    let (server, heads) = tls_server(LEAF_CERT, LEAF_KEY, sandbox.local_addr());
 
     // Without the CA the leaf is not trusted.
     let err = Client::new(config(&server.url("https")))
