@@ -218,7 +218,9 @@ enum HimsaStatus
      */
     HIMSA_STATUS_PROXY = 203,
     /**
-     * The answer is not the JSON that was expected.
+     * The answer is not the JSON that was expected, or has an unexpected HTTP status (1xx,
+     * 3xx: no redirect is followed). Also returned by the planner when the current access
+     * could not be read whole, so that a request could drop access held.
      */
     HIMSA_STATUS_UNREADABLE_ANSWER = 300,
     /**

@@ -28,7 +28,9 @@ pub enum HimsaStatus {
     Tls = 202,
     /// The proxy refused the connection or asked for authentication (407).
     Proxy = 203,
-    /// The answer is not the JSON that was expected.
+    /// The answer is not the JSON that was expected, or has an unexpected HTTP status (1xx,
+    /// 3xx: no redirect is followed). Also returned by the planner when the current access
+    /// could not be read whole, so that a request could drop access held.
     UnreadableAnswer = 300,
     /// The answer is larger than the configured cap.
     AnswerTooLarge = 301,
@@ -84,18 +86,20 @@ impl HimsaStatus {
         HimsaStatus::ALL.iter().copied().find(|s| *s as u32 == n)
     }
 
-    /// The status for an HTTP error status (4xx or 5xx) that has no more specific meaning.
+    /// The status for an HTTP status that is not a success. A 1xx, 3xx or out-of-range
+    /// final answer is not what this API gives, so it counts as an unreadable answer.
     pub fn from_http(code: u16) -> HimsaStatus {
         match code {
             400 => HimsaStatus::BadRequest,
             401 => HimsaStatus::Unauthorized,
             403 => HimsaStatus::Forbidden,
             404 => HimsaStatus::NotFound,
+            407 => HimsaStatus::Proxy,
             409 => HimsaStatus::Conflict,
             429 => HimsaStatus::RateLimited,
-            407 => HimsaStatus::Proxy,
-            500..=599 => HimsaStatus::ServerError,
-            _ => HimsaStatus::HttpClientError,
+            _ if (400..500).contains(&code) => HimsaStatus::HttpClientError,
+            _ if (500..600).contains(&code) => HimsaStatus::ServerError,
+            _ => HimsaStatus::UnreadableAnswer,
         }
     }
 
@@ -242,6 +246,9 @@ mod tests {
             (500, HimsaStatus::ServerError),
             (502, HimsaStatus::ServerError),
             (504, HimsaStatus::ServerError),
+            (101, HimsaStatus::UnreadableAnswer),
+            (302, HimsaStatus::UnreadableAnswer),
+            (999, HimsaStatus::UnreadableAnswer),
         ];
         for (code, status) in table {
             assert_eq!(HimsaStatus::from_http(code), status, "{code}");

@@ -12,7 +12,7 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Body, Proxy};
 
 use crate::cancel::CallScope;
-use crate::config::{Config, HimsaLogLevel, LogSink, ProxySetting};
+use crate::config::{is_loopback_host, Config, HimsaLogLevel, LogSink, ProxySetting};
 use crate::error::{Error, HimsaStatus};
 
 /// The API version this library speaks.
@@ -84,7 +84,7 @@ impl Http {
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(config.user_agent.as_str())
-            .proxy(proxy(&config.proxy)?)
+            .proxy(proxy(&config.proxy, is_plain_http(&base))?)
             .tls_config(tls_config(&config.extra_ca_pem)?)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(attempt_timeout))
@@ -207,8 +207,12 @@ impl Http {
             }
         };
 
-        let response = sent.map_err(|e| Failure::from_transport(e, request.method))?;
+        // A server may echo the request back in its error text; the token never leaves
+        // this function inside a message.
+        let response =
+            sent.map_err(|e| Failure::from_transport(e, request.method).redacted(token))?;
         self.read(response)
+            .map_err(|failure| failure.redacted(token))
     }
 
     /// Reads an answer: the body of a 2xx or 404 within the cap, or an error with the
@@ -323,6 +327,21 @@ struct Failure {
 impl Failure {
     fn fatal(error: Error) -> Failure {
         Failure { error, retry: None }
+    }
+
+    /// The same failure with every occurrence of `token` in its message replaced.
+    fn redacted(self, token: &str) -> Failure {
+        // A very short token would match ordinary words; real tokens are far longer.
+        if token.len() < 8 || !self.error.message().contains(token) {
+            return self;
+        }
+        let message = self.error.message().replace(token, "<redacted>");
+        let error =
+            Error::new(self.error.status(), message).with_http_status(self.error.http_status());
+        Failure {
+            error,
+            retry: self.retry,
+        }
     }
 
     fn map_error(self, f: impl FnOnce(Error) -> Error) -> Failure {
@@ -444,6 +463,10 @@ fn status_message(status: u16, challenge: Option<&str>, detail: &str) -> String 
         407 => "the proxy requires authentication".to_owned(),
         429 => "the service asked to slow down and retries ran out".to_owned(),
         500..=599 => format!("the service failed ({status})"),
+        100..=199 | 300..=399 => format!(
+            "the service answered an unexpected {status} (this library follows no redirects; \
+             check the base URL)"
+        ),
         _ => format!("the service answered {status}"),
     };
     if detail.is_empty() {
@@ -460,9 +483,9 @@ fn bearer_error(challenge: &str) -> Option<String> {
         let rest = &challenge[start..];
         Some(rest[..rest.find('"')?].to_owned())
     };
-    let error = value_of("error")?;
+    let error = clip(&value_of("error")?, 100);
     Some(match value_of("error_description") {
-        Some(description) => format!(" ({error}: {description})"),
+        Some(description) => format!(" ({error}: {})", clip(&description, 300)),
         None => format!(" ({error})"),
     })
 }
@@ -532,13 +555,31 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Dur
     )
 }
 
-fn proxy(setting: &ProxySetting) -> Result<Option<Proxy>, Error> {
+fn is_plain_http(url: &str) -> bool {
+    url.get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+}
+
+/// The proxy for a base URL. A plain `http://` base (loopback only) never takes a proxy
+/// from the environment, and only a loopback proxy from configuration: the token travels
+/// unencrypted there and must not leave the machine.
+fn proxy(setting: &ProxySetting, plain_http: bool) -> Result<Option<Proxy>, Error> {
     match setting {
+        ProxySetting::FromEnvironment if plain_http => Ok(None),
         ProxySetting::FromEnvironment => Ok(Proxy::try_from_env()),
         ProxySetting::Direct => Ok(None),
-        ProxySetting::Url(url) => Proxy::new(url).map(Some).map_err(|_| {
-            Error::invalid("proxy URL is invalid; expected for example http://proxy:3128")
-        }),
+        ProxySetting::Url(url) => {
+            let proxy = Proxy::new(url).map_err(|_| {
+                Error::invalid("proxy URL is invalid; expected for example http://proxy:3128")
+            })?;
+            if plain_http && !is_loopback_host(proxy.host()) {
+                return Err(Error::invalid(
+                    "a plain http:// base_url may only go through a proxy on this machine: \
+                     the token would cross the network unencrypted",
+                ));
+            }
+            Ok(Some(proxy))
+        }
     }
 }
 
@@ -641,6 +682,47 @@ mod tests {
         assert!(text.contains("(invalid_token: expired)"), "{text}");
         assert!(text.contains("HTTP 401"));
         assert!(status_message(503, None, "down").ends_with("(HTTP 503): down"));
+    }
+
+    #[test]
+    fn failures_never_carry_the_token() {
+        let token = "eyJ0eXAiOiJKV1QiLCJhbGciOi.secret";
+        let failure = Failure {
+            error: Error::new(
+                HimsaStatus::BadRequest,
+                format!("echo: Bearer {token}; {token}"),
+            )
+            .with_http_status(400),
+            retry: None,
+        };
+        let redacted = failure.redacted(token);
+        assert_eq!(
+            redacted.error.message(),
+            "echo: Bearer <redacted>; <redacted>"
+        );
+        assert_eq!(redacted.error.http_status(), 400);
+
+        let challenge = format!(
+            r#"Bearer error="invalid_token", error_description="{}""#,
+            "x".repeat(5000)
+        );
+        assert!(bearer_error(&challenge).unwrap().len() < 420);
+    }
+
+    #[test]
+    fn plain_http_takes_no_proxy_from_the_environment() {
+        assert!(proxy(&ProxySetting::FromEnvironment, true)
+            .unwrap()
+            .is_none());
+        let local = ProxySetting::Url("http://127.0.0.1:3128".into());
+        assert!(proxy(&local, true).unwrap().is_some());
+        let remote = ProxySetting::Url("http://proxy.example:3128".into());
+        assert_eq!(
+            proxy(&remote, true).unwrap_err().status(),
+            HimsaStatus::InvalidArgument
+        );
+        assert!(proxy(&remote, false).unwrap().is_some());
+        assert!(is_plain_http("HTTP://127.0.0.1:1") && !is_plain_http("https://a"));
     }
 
     #[test]

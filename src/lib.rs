@@ -41,4 +41,6 @@ pub use model::{
     DataTypeAccess, FieldAccess, LevelAccess, Timestamp,
 };
 pub use planner::Standing;
-pub use planner::{merged_request, standing, Decision, HimsaOutcome, HimsaRequestPolicy, Need};
+pub use planner::{
+    merge_hazard, merged_request, standing, Decision, HimsaOutcome, HimsaRequestPolicy, Need,
+};

@@ -750,7 +750,7 @@ impl CurrentDataAccess {
     pub fn field_state(&self, name: &str) -> Option<&AccessState> {
         self.patient_fields
             .iter()
-            .find(|entry| entry.field.eq_ignore_ascii_case(name))
+            .find(|entry| entry.field.trim().eq_ignore_ascii_case(name.trim()))
             .map(|entry| &entry.access)
     }
 

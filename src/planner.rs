@@ -3,9 +3,11 @@
 //!
 //! Levels are ordered `Limited < Basic < Advanced`, and a granted level covers every level
 //! below it. A request replaces whatever the app had asked before, so the planner's request
-//! always carries everything already granted or still pending: the level is the highest of
-//! the wanted, granted and pending levels, and the lists are their union. Denied items are
-//! only asked again when the caller forces a request.
+//! always carries everything already granted or still pending (or in a state this library
+//! does not know): the level is the highest of the wanted and held levels, and the lists are
+//! their union. Denied items are only asked again when the caller forces a request. When the
+//! current access cannot be carried over whole (part of it was unreadable, or an unknown
+//! level is held), the planner does not post at all.
 
 use std::time::Duration;
 
@@ -196,8 +198,8 @@ pub fn merged_request(need: &Need, access: Option<&CurrentDataAccess>) -> AppCon
     let mut level = need.level.clone();
     let mut patient_fields: Vec<String> = Vec::new();
     let mut data_types: Vec<i64> = Vec::new();
-    let keeps =
-        |state: &AccessState| matches!(state, AccessState::Granted | AccessState::PendingApproval);
+    // Everything not refused is held or may be: an unknown state counts as held.
+    let keeps = |state: &AccessState| *state != AccessState::Denied;
 
     if let Some(access) = access {
         for entry in access
@@ -235,9 +237,29 @@ pub fn merged_request(need: &Need, access: Option<&CurrentDataAccess>) -> AppCon
 }
 
 fn push_field(fields: &mut Vec<String>, field: &str) {
+    let field = field.trim();
     if !fields.iter().any(|f| f.eq_ignore_ascii_case(field)) {
         fields.push(field.to_owned());
     }
+}
+
+/// Why a request built from `access` could drop access the service holds, if it could.
+///
+/// A request replaces the app's access, so it must carry everything held. It cannot when
+/// part of the answer was unreadable (the model noted warnings), or when a level this
+/// library does not know is held: a request names one level, and an unknown one cannot be
+/// ranked against the others.
+pub fn merge_hazard(access: &CurrentDataAccess) -> Option<String> {
+    if let Some(warning) = access.warnings.first() {
+        return Some(format!(
+            "part of the current access could not be read ({warning})"
+        ));
+    }
+    access
+        .user_account_access_levels
+        .iter()
+        .find(|entry| !entry.level.is_known() && entry.access != AccessState::Denied)
+        .map(|entry| format!("the unknown level {:?} is held", entry.level.as_str()))
 }
 
 fn still_pending(timeout: Duration) -> Error {
@@ -292,6 +314,15 @@ impl Client {
         };
 
         if post {
+            if let Some(hazard) = current.as_ref().and_then(merge_hazard) {
+                return Err(Error::new(
+                    HimsaStatus::UnreadableAnswer,
+                    format!(
+                        "not asking for access: {hazard}; a request replaces the current \
+                         access and could remove what this library cannot carry over"
+                    ),
+                ));
+            }
             let request = merged_request(need, current.as_ref());
             let answer = self.request_access_in(&request, scope)?.value;
             let access = answer.current_data_access.clone().or(current);
@@ -607,6 +638,53 @@ mod tests {
         for (name, need, current, expected) in table {
             assert_eq!(merged_request(&need, current), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn unknown_states_are_carried_over_as_held() {
+        let odd = || AccessState::Unknown("PartiallyGranted".into());
+        let current = access(
+            &[(Advanced, odd()), (Basic, Granted)],
+            &[("FirstName", odd())],
+            &[],
+        );
+        let request = merged_request(&need(Basic, &["LastName"], &[]), Some(&current));
+        assert_eq!(request.user_account_access_level, Advanced);
+        assert_eq!(
+            request.patient_fields,
+            vec!["FirstName".to_owned(), "LastName".to_owned()]
+        );
+    }
+
+    #[test]
+    fn field_names_match_trimmed() {
+        let current = access(&[(Basic, Granted)], &[(" FirstName ", Granted)], &[]);
+        assert_eq!(
+            standing(&need(Basic, &["firstname"], &[]), &current),
+            Standing::Granted
+        );
+        let request = merged_request(&need(Basic, &["FIRSTNAME"], &[]), Some(&current));
+        assert_eq!(request.patient_fields, vec!["FirstName".to_owned()]);
+    }
+
+    #[test]
+    fn hazards_block_a_request() {
+        let clean = access(&[(Basic, Granted)], &[], &[]);
+        assert_eq!(merge_hazard(&clean), None);
+
+        let mut unreadable = clean.clone();
+        unreadable
+            .warnings
+            .push("userAccountAccessLevels[1]: no level".into());
+        assert!(merge_hazard(&unreadable)
+            .unwrap()
+            .contains("could not be read"));
+
+        let premium = AccessLevel::Unknown("Premium".into());
+        let held = access(&[(premium.clone(), Granted)], &[], &[]);
+        assert!(merge_hazard(&held).unwrap().contains("Premium"));
+        let refused = access(&[(premium, Denied)], &[], &[]);
+        assert_eq!(merge_hazard(&refused), None);
     }
 
     #[test]

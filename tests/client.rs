@@ -476,6 +476,75 @@ fn html_error_page_is_named_not_quoted() {
 }
 
 #[test]
+fn a_server_echoing_the_token_never_gets_it_into_messages_or_logs() {
+    let sandbox = sandbox();
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut config = config(&sandbox, SANDBOX_TOKEN);
+    let sink = Arc::clone(&lines);
+    config.log = Some(Arc::new(move |_, line: &str| {
+        sink.lock().unwrap().push(line.to_owned())
+    }));
+    let client = Client::new(config).unwrap();
+
+    sandbox.arm(Route::CurrentDataAccess, Fault::EchoRequest(400), 1);
+    let err = client.current_data_access().unwrap_err();
+    assert_eq!(err.status(), HimsaStatus::BadRequest);
+    assert!(err.message().contains("Bearer <redacted>"), "{err}");
+    assert!(!err.message().contains(SANDBOX_TOKEN), "{err}");
+
+    // Retried failures are logged with their message: the log is redacted too.
+    sandbox.arm(Route::CurrentDataAccess, Fault::EchoRequest(503), 5);
+    let err = client.current_data_access().unwrap_err();
+    assert_eq!(err.status(), HimsaStatus::ServerError);
+    assert!(!err.message().contains(SANDBOX_TOKEN), "{err}");
+    let lines = lines.lock().unwrap();
+    assert!(lines.iter().any(|l| l.contains("<redacted>")), "{lines:?}");
+    assert!(
+        lines.iter().all(|l| !l.contains(SANDBOX_TOKEN)),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn an_unreadable_access_stops_the_planner_from_posting() {
+    let sandbox = sandbox();
+    let client = client(&sandbox);
+    client.request_access(&ask(AccessLevel::Advanced)).unwrap();
+    sandbox
+        .decide(DEFAULT_TENANT, &Decision::ApproveAll)
+        .unwrap();
+    sandbox.clear_log();
+
+    // With part of the access unreadable, a request could drop the granted Advanced level.
+    sandbox.arm(Route::CurrentDataAccess, Fault::WrongShape, 1);
+    let need = Need {
+        level: AccessLevel::Limited,
+        patient_fields: vec!["FirstName".into()],
+        data_types: Vec::new(),
+    };
+    let err = client
+        .ensure_access(&need, HimsaRequestPolicy::Always)
+        .unwrap_err();
+    assert_eq!(err.status(), HimsaStatus::UnreadableAnswer, "{err}");
+    assert!(err.message().contains("not asking for access"), "{err}");
+    assert!(sandbox.requests().iter().all(|r| r.method != "POST"));
+    assert_eq!(
+        levels(&client),
+        vec![(AccessLevel::Advanced, AccessState::Granted)]
+    );
+}
+
+#[test]
+fn plain_http_never_goes_through_a_remote_proxy() {
+    let sandbox = sandbox();
+    let mut remote = config(&sandbox, SANDBOX_TOKEN);
+    remote.proxy = himsa_conn::ProxySetting::Url("http://proxy.example:3128".into());
+    let err = Client::new(remote).unwrap_err();
+    assert_eq!(err.status(), HimsaStatus::InvalidArgument);
+    assert!(err.message().contains("unencrypted"), "{err}");
+}
+
+#[test]
 fn wrong_shape_is_read_leniently() {
     let sandbox = sandbox();
     let client = client(&sandbox);

@@ -83,6 +83,9 @@ pub enum Fault {
     DeepJson(usize),
     /// Answer 200 with valid JSON of the wrong shape.
     WrongShape,
+    /// Answer this status with a problem whose detail repeats the request's headers, the
+    /// `Authorization` header included, as some misconfigured gateways do.
+    EchoRequest(u16),
     /// Answer normally with `Noah-Deprecated: true` and `Noah-Sunset-Date: <sunset>`.
     Deprecated {
         /// The sunset date text.
@@ -130,6 +133,7 @@ impl fmt::Display for Fault {
             Fault::EmptyBody => f.write_str("empty"),
             Fault::DeepJson(n) => write!(f, "deep={n}"),
             Fault::WrongShape => f.write_str("wrong-shape"),
+            Fault::EchoRequest(code) => write!(f, "echo={code}"),
             Fault::Deprecated { sunset } => write!(f, "deprecated={sunset}"),
             Fault::CloseAfterAnswer => f.write_str("close"),
         }
@@ -191,6 +195,10 @@ impl FromStr for Fault {
             "empty" => no_arg(Fault::EmptyBody),
             "deep" => Ok(Fault::DeepJson(number(kind, arg)?)),
             "wrong-shape" => no_arg(Fault::WrongShape),
+            "echo" => Ok(Fault::EchoRequest(match arg {
+                Some(_) => number(kind, arg)?,
+                None => 400,
+            })),
             "deprecated" => match arg {
                 Some(sunset) if !sunset.trim().is_empty() => Ok(Fault::Deprecated {
                     sunset: sunset.trim().to_owned(),
@@ -209,7 +217,7 @@ impl FromStr for Fault {
 /// `current`, `post`, `get` or `any`, TIMES is how many requests it applies to, and KIND is one
 /// of `delay=MS`, `status=CODE[:retry-after=VALUE]`, `drop`, `truncated`, `html[=STATUS]`,
 /// `oversized=BYTES`, `oversized-chunked=BYTES`, `trickle=MS`, `empty`, `deep=DEPTH`,
-/// `wrong-shape`, `deprecated=SUNSET` or `close`. Everything between the first and the last
+/// `wrong-shape`, `echo[=STATUS]`, `deprecated=SUNSET` or `close`. Everything between the first and the last
 /// colon belongs to KIND, so HTTP dates and ISO timestamps may contain colons:
 /// `current:status=503:retry-after=1:2`, `any:deprecated=2030-01-01T00:00:00Z:5`.
 #[derive(Clone, Debug, PartialEq, Eq)]

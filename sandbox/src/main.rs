@@ -57,6 +57,7 @@ Fault SPEC: ROUTE:KIND[=ARG]:TIMES
          empty                         200 with an empty body
          deep=DEPTH                    200 with [[[...]]] nested DEPTH deep
          wrong-shape                   200 with valid JSON of the wrong shape
+         echo[=STATUS]                 STATUS (400) whose problem repeats the request headers
          deprecated=SUNSET             answer normally with the deprecation headers
          close                         answer normally, then close the connection
   Everything between the first and the last colon is KIND, so values may hold colons.

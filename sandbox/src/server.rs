@@ -238,7 +238,7 @@ fn respond(
         pascal: shared.settings.pascal_case,
     };
     let mut answer = match &fault {
-        Some(fault) if fault.replaces_answer() => fault_answer(fault, casing),
+        Some(fault) if fault.replaces_answer() => fault_answer(fault, casing, request),
         _ => {
             let settings = &shared.settings;
             let mut state = shared.state();
@@ -371,7 +371,7 @@ fn write_padding(writer: &mut TcpStream, length: usize, chunked: bool) -> std::i
 }
 
 /// The answer of a fault that replaces the real one; generated bodies are written later.
-fn fault_answer(fault: &Fault, casing: Casing) -> Answer {
+fn fault_answer(fault: &Fault, casing: Casing, request: &HttpRequest) -> Answer {
     match fault {
         Fault::Status { code, retry_after } => {
             let answer = if matches!(code, 0..=199 | 204 | 304) {
@@ -413,6 +413,15 @@ fn fault_answer(fault: &Fault, casing: Casing) -> Answer {
                 casing.key("access"),
             );
             Answer::new(200, JSON, body.into_bytes())
+        }
+        Fault::EchoRequest(code) => {
+            let headers: Vec<String> = request
+                .headers
+                .iter()
+                .map(|(name, value)| format!("{name}: {value}"))
+                .collect();
+            let detail = format!("request rejected; headers were: {}", headers.join(", "));
+            Answer::problem(*code, &detail)
         }
         // Faults that keep the real answer never get here.
         Fault::Delay(_)

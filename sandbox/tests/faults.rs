@@ -299,6 +299,23 @@ fn html_pages_instead_of_json() {
 }
 
 #[test]
+fn echo_repeats_the_request_headers_token_included() {
+    let sandbox = start();
+    let mut client = Client::new(&sandbox.base_url());
+    let tenant = new_tenant();
+    sandbox.arm(Route::CurrentDataAccess, Fault::EchoRequest(503), 1);
+    let answer = current(&mut client, &tenant);
+    assert_eq!(answer.status, 503);
+    let detail = answer.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains(&format!("Bearer {SANDBOX_TOKEN}")),
+        "{detail}"
+    );
+    let logged = sandbox.requests();
+    assert_eq!(logged[0].header("Authorization"), Some("Bearer <redacted>"));
+}
+
+#[test]
 fn oversized_bodies_with_length_and_chunked() {
     let sandbox = start();
     let mut client = Client::new(&sandbox.base_url());
@@ -503,6 +520,8 @@ fn fault_specs_parse() {
         ("get:deep=64:1", Fault::DeepJson(64)),
         ("get:wrong-shape:1", Fault::WrongShape),
         ("get:close:1", Fault::CloseAfterAnswer),
+        ("get:echo:1", Fault::EchoRequest(400)),
+        ("post:echo=503:2", Fault::EchoRequest(503)),
     ];
     for (text, fault) in cases {
         let armed = parse(text).unwrap();

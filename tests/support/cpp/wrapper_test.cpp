@@ -132,6 +132,14 @@ void scenario_args() {
                  himsa::Status::invalid_utf8, 0, "access_token");
     expect_error([] { himsa::Connection c(base, tenant, std::string("a\0b", 3)); },
                  himsa::Status::invalid_argument, 0, "NUL");
+    expect_error(
+        [] { himsa::Connection c(base, tenant, "t", himsa::Options().timeouts(-1ms, 1s, 1s)); },
+        himsa::Status::invalid_argument, 0);
+    {
+        // 2^32 ms + 300 ms must not wrap to 300 ms: it is held at the largest value.
+        const auto huge = std::chrono::milliseconds((std::int64_t{1} << 32) + 300);
+        himsa::Connection c(base, tenant, "t", himsa::Options().timeouts(1s, huge, huge));
+    }
     expect_error([] { himsa::Connection c(base, tenant, "t", himsa::Options().retries(11, 1s)); },
                  himsa::Status::invalid_argument, 0);
     expect_error(

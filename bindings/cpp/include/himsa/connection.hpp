@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -445,7 +446,17 @@ public:
 private:
     friend class Connection;
 
+    /// Milliseconds as the C interface takes them: zero or less becomes 0, which the library
+    /// refuses as invalid, and more than 32 bits hold (about 49 days) becomes the largest
+    /// value, never a silently wrapped small one.
     static std::uint32_t ms(std::chrono::milliseconds value) {
+        constexpr auto largest = std::numeric_limits<std::uint32_t>::max();
+        if (value.count() <= 0) {
+            return 0;
+        }
+        if (static_cast<std::uint64_t>(value.count()) > largest) {
+            return largest;
+        }
         return static_cast<std::uint32_t>(value.count());
     }
 
