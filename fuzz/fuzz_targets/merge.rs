@@ -95,15 +95,18 @@ fn field(input: &FieldIn) -> String {
     }
 }
 
+/// Everything not refused is held, or may be: it must be carried into a request.
 fn kept(state: &AccessState) -> bool {
-    matches!(state, AccessState::Granted | AccessState::PendingApproval)
+    *state != AccessState::Denied
+}
+
+/// Field names match case-insensitively and without surrounding white space.
+fn same_field(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 fn has_field(request: &AppConnectionRequest, name: &str) -> bool {
-    request
-        .patient_fields
-        .iter()
-        .any(|f| f.eq_ignore_ascii_case(name))
+    request.patient_fields.iter().any(|f| same_field(f, name))
 }
 
 fuzz_target!(|input: Input| {
@@ -185,19 +188,14 @@ fuzz_target!(|input: Input| {
     // No duplicates, and nothing invented.
     for (i, f) in request.patient_fields.iter().enumerate() {
         assert!(
-            !request.patient_fields[..i]
-                .iter()
-                .any(|g| g.eq_ignore_ascii_case(f)),
+            !request.patient_fields[..i].iter().any(|g| same_field(g, f)),
             "duplicate field {f:?}"
         );
-        let needed = need
-            .patient_fields
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case(f));
+        let needed = need.patient_fields.iter().any(|n| same_field(n, f));
         let held = access.as_ref().is_some_and(|a| {
             a.patient_fields
                 .iter()
-                .any(|e| kept(&e.access) && e.field.eq_ignore_ascii_case(f))
+                .any(|e| kept(&e.access) && same_field(&e.field, f))
         });
         assert!(needed || held, "field {f:?} came from nowhere");
     }
