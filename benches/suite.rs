@@ -213,7 +213,6 @@ fn per_call(base: &str, figures: &mut Figures) {
     let floor_timeouts = Floor::with_timeouts(base);
     let client = rust_client(base);
 
-    type Variant<'a> = (&'a str, Box<dyn Fn() + 'a>);
     let variants: Vec<Variant<'_>> = vec![
         (
             "floor",
@@ -247,12 +246,43 @@ fn per_call(base: &str, figures: &mut Figures) {
         ),
     ];
 
-    for (_, call) in &variants {
-        for _ in 0..200 {
-            call();
-        }
+    // Caller and emulator on one CPU first: the figures the targets are checked on.
+    let pinned = pin_threads("0", None);
+    figures.set("call.pinned", if pinned { 1.0 } else { 0.0 });
+    let every: Vec<&Variant<'_>> = variants.iter().collect();
+    take_turns(&every, "call", figures);
+    // Then the emulator's threads on the other CPU: the wake-up of an idle virtual CPU
+    // lands on every call, for the floor and the library alike.
+    if pinned && pin_threads("1", Some("0")) {
+        let split: Vec<&Variant<'_>> = variants
+            .iter()
+            .filter(|(name, _)| matches!(*name, "floor" | "c_struct" | "c_json"))
+            .collect();
+        take_turns(&split, "split", figures);
+        pin_threads("0", None);
     }
 
+    for (name, call) in &variants {
+        let (allocations, bytes) = allocations_per_call(COUNTED_CALLS, call);
+        figures.set(&format!("alloc.{name}.count"), allocations);
+        figures.set(&format!("alloc.{name}.bytes"), bytes);
+    }
+    if pinned {
+        pin_threads(&all_cpus(), None);
+    }
+}
+
+type Variant<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
+/// Warms every variant up, then times each call of `ROUNDS` interleaved rounds of
+/// `PER_ROUND` calls per variant (the order rotates per round); sets
+/// `{prefix}.{name}.median_ns`, `.p99_ns`, `.mean_ns` and `.samples`.
+fn take_turns(variants: &[&Variant<'_>], prefix: &str, figures: &mut Figures) {
+    for variant in variants {
+        for _ in 0..200 {
+            (variant.1)();
+        }
+    }
     let mut samples: Vec<Vec<Duration>> =
         vec![Vec::with_capacity(ROUNDS * PER_ROUND); variants.len()];
     let started = Instant::now();
@@ -269,20 +299,66 @@ fn per_call(base: &str, figures: &mut Figures) {
             }
         }
     }
-    for ((name, _), mut taken) in variants.iter().zip(samples) {
+    for (variant, mut taken) in variants.iter().zip(samples) {
+        let name = variant.0;
         let mean = taken.iter().map(|d| nanos(*d)).sum::<f64>() / taken.len() as f64;
         let (median, p99) = median_p99(&mut taken);
-        figures.set(&format!("call.{name}.mean_ns"), mean);
-        figures.set(&format!("call.{name}.median_ns"), median);
-        figures.set(&format!("call.{name}.p99_ns"), p99);
-        figures.set(&format!("call.{name}.samples"), taken.len() as f64);
+        figures.set(&format!("{prefix}.{name}.mean_ns"), mean);
+        figures.set(&format!("{prefix}.{name}.median_ns"), median);
+        figures.set(&format!("{prefix}.{name}.p99_ns"), p99);
+        figures.set(&format!("{prefix}.{name}.samples"), taken.len() as f64);
     }
+}
 
-    for (name, call) in &variants {
-        let (allocations, bytes) = allocations_per_call(COUNTED_CALLS, call);
-        figures.set(&format!("alloc.{name}.count"), allocations);
-        figures.set(&format!("alloc.{name}.bytes"), bytes);
+/// CPUs this process may use, counted before any pinning (the count follows the
+/// affinity of the calling thread, so it is taken once, first).
+fn cpu_count() -> usize {
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Every CPU of the machine, as `taskset` writes a list.
+fn all_cpus() -> String {
+    format!("0-{}", cpu_count().saturating_sub(1))
+}
+
+/// Puts the threads of this process on `cpus` with `taskset`, the calling thread on
+/// `caller` when given (else on `cpus` too). Threads started later inherit the CPUs of the
+/// thread that starts them, so the emulator's connection threads follow its accept thread.
+/// False when there are fewer than two CPUs or `taskset` failed; nothing is pinned then.
+fn pin_threads(cpus: &str, caller: Option<&str>) -> bool {
+    if cpu_count() < 2 {
+        return false;
     }
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return false;
+    };
+    let me = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_owned()));
+    let mut all_ok = true;
+    for task in tasks.flatten() {
+        let tid = task.file_name();
+        let list = match caller {
+            Some(c) if me.as_deref() == Some(tid.as_os_str()) => c,
+            _ => cpus,
+        };
+        let done = Command::new("taskset")
+            .args(["-p", "-c", list])
+            .arg(&tid)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        // A thread that ended meanwhile (ureq's resolver threads are short-lived) is no
+        // failure.
+        let gone = !task.path().exists();
+        if !done && !gone {
+            eprintln!("suite: taskset -p -c {list} {tid:?} failed");
+        }
+        all_ok &= done || gone;
+    }
+    all_ok
 }
 
 /// 2. TCP connections opened by sequential calls on one handle, and by the floor's agent.
@@ -566,6 +642,30 @@ fn ratio_rows(f: &Figures) -> Vec<Row> {
         "",
         None,
     ));
+    rows.extend(ratio_row(
+        "call, median, emulator on the other CPU: C ABI struct / floor",
+        g("split.c_struct.median_ns"),
+        g("split.floor.median_ns"),
+        micros,
+        "",
+        None,
+    ));
+    rows.extend(ratio_row(
+        "call, median, emulator on the other CPU: C ABI JSON / floor",
+        g("split.c_json.median_ns"),
+        g("split.floor.median_ns"),
+        micros,
+        "",
+        None,
+    ));
+    rows.extend(ratio_row(
+        "floor, median: emulator on the other CPU / on the same CPU",
+        g("split.floor.median_ns"),
+        g("call.floor.median_ns"),
+        micros,
+        "",
+        None,
+    ));
     if let (Some(opened), Some(calls)) = (g("reuse.lib.connections"), g("reuse.calls")) {
         rows.push(Row {
             measure: format!("TCP connections per {calls:.0} sequential calls, one handle"),
@@ -676,6 +776,14 @@ fn ratio_rows(f: &Figures) -> Vec<Row> {
         Some(|r| r < 1.0),
     ));
     rows.extend(ratio_row(
+        "C program, struct call: emulator on the other CPU / same CPU, median",
+        g("c_split.struct.median_ns"),
+        g("c.struct.median_ns"),
+        micros,
+        "",
+        None,
+    ));
+    rows.extend(ratio_row(
         "C program: C ABI struct / C ABI JSON, median",
         g("c.struct.median_ns"),
         g("c.json.median_ns"),
@@ -700,11 +808,16 @@ fn absolute_rows(f: &Figures) -> Vec<(String, String)> {
         ("C ABI, struct (himsa_conn_current_access)", "c_struct"),
         ("C ABI, JSON (himsa_conn_current_access_json)", "c_json"),
         ("Rust API (Client::current_data_access)", "rust_api"),
+        ("emulator on the other CPU, floor", "split.floor"),
+        ("emulator on the other CPU, C ABI struct", "split.c_struct"),
+        ("emulator on the other CPU, C ABI JSON", "split.c_json"),
     ] {
-        if let (Some(m), Some(p)) = (
-            g(&format!("call.{key}.median_ns")),
-            g(&format!("call.{key}.p99_ns")),
-        ) {
+        let key = if key.contains('.') {
+            key.to_owned()
+        } else {
+            format!("call.{key}")
+        };
+        if let (Some(m), Some(p)) = (g(&format!("{key}.median_ns")), g(&format!("{key}.p99_ns"))) {
             add(
                 &format!("per call, {name}: median / p99"),
                 Some(format!("{} / {}", micros(m), micros(p))),
@@ -764,6 +877,8 @@ fn absolute_rows(f: &Figures) -> Vec<(String, String)> {
     for (name, key) in [
         ("C, struct call", "c.struct"),
         ("C, JSON call", "c.json"),
+        ("C, struct call, program on the other CPU", "c_split.struct"),
+        ("C, JSON call, program on the other CPU", "c_split.json"),
         ("C# on Mono, struct call", "cs.lib_struct"),
         ("C# on Mono, JSON call", "cs.lib_json"),
         ("C# on Mono, HttpClient + JSON", "cs.httpclient"),
@@ -827,6 +942,7 @@ fn main() {
         return;
     }
 
+    cpu_count();
     let mut figures = Figures::default();
     let sandbox = Sandbox::start(SandboxConfig::default()).expect("the emulator starts");
     let base = sandbox.base_url();
