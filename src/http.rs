@@ -209,8 +209,7 @@ impl Http {
 
         // A server may echo the request back in its error text; the token never leaves
         // this function inside a message.
-        let response =
-            sent.map_err(|e| Failure::from_transport(e, request.method).redacted(token))?;
+        let response = sent.map_err(|e| Failure::from_transport(e).redacted(token))?;
         self.read(response)
             .map_err(|failure| failure.redacted(token))
     }
@@ -245,8 +244,9 @@ impl Http {
                     ureq::Error::BodyExceedsLimit(_) => {
                         Failure::fatal(too_large(self.max_answer_bytes, status))
                     }
-                    other => Failure::from_transport(other, Method::Post)
-                        .map_error(|e| e.with_http_status(status)),
+                    other => {
+                        Failure::from_transport(other).map_error(|e| e.with_http_status(status))
+                    }
                 })?;
             return Ok(Reply {
                 status,
@@ -353,7 +353,7 @@ impl Failure {
 
     /// Translates a transport failure. Connection failures are retried for every method:
     /// a POST always carries its `X-Idempotent-ID`, so the service drops a duplicate.
-    fn from_transport(error: ureq::Error, _method: Method) -> Failure {
+    fn from_transport(error: ureq::Error) -> Failure {
         use ureq::Error as E;
         let (status, retry, text) = match &error {
             E::Timeout(which) => (HimsaStatus::Timeout, false, format!("timed out ({which})")),
