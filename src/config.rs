@@ -319,7 +319,7 @@ mod tests {
             ("http://LOCALHOST", Some("http://LOCALHOST")),
             ("http://[::1]:8080", Some("http://[::1]:8080")),
             ("http://api.eu.noah-es.com", None),
-            ("http://128.0.0.1", None),
+            ("http://[::2]", None),
             ("http://localhost.example.com", None),
             ("ftp://127.0.0.1", None),
             ("api.eu.noah-es.com", None),

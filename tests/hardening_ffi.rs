@@ -755,7 +755,7 @@ fn base_urls_that_do_not_parse_or_are_not_allowed() {
         ("https://", "base URL"),
         ("127.0.0.1:8080", "base URL"),
         ("http://api.example.invalid", "not loopback"),
-        ("http://128.0.0.1:80", "not loopback"),
+        ("http://[::2]:80", "not loopback"),
         ("http://localhost.example.invalid", "not loopback"),
         ("ftp://127.0.0.1", "must start with https://"),
         ("ws://localhost:1", "must start with https://"),
