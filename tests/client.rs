@@ -39,6 +39,17 @@ fn ask(level: AccessLevel) -> AppConnectionRequest {
     }
 }
 
+/// A client whose log lines are collected.
+fn client_with_log(sandbox: &Sandbox) -> (Client, Arc<std::sync::Mutex<Vec<String>>>) {
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut config = config(sandbox, SANDBOX_TOKEN);
+    let sink = Arc::clone(&lines);
+    config.log = Some(Arc::new(move |_, line: &str| {
+        sink.lock().unwrap().push(line.to_owned())
+    }));
+    (Client::new(config).unwrap(), lines)
+}
+
 fn levels(client: &Client) -> Vec<(AccessLevel, AccessState)> {
     let access = client
         .current_data_access()
@@ -478,13 +489,7 @@ fn html_error_page_is_named_not_quoted() {
 #[test]
 fn a_server_echoing_the_token_never_gets_it_into_messages_or_logs() {
     let sandbox = sandbox();
-    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut config = config(&sandbox, SANDBOX_TOKEN);
-    let sink = Arc::clone(&lines);
-    config.log = Some(Arc::new(move |_, line: &str| {
-        sink.lock().unwrap().push(line.to_owned())
-    }));
-    let client = Client::new(config).unwrap();
+    let (client, lines) = client_with_log(&sandbox);
 
     sandbox.arm(Route::CurrentDataAccess, Fault::EchoRequest(400), 1);
     let err = client.current_data_access().unwrap_err();
@@ -724,13 +729,7 @@ fn deprecation_notice_is_surfaced() {
 #[test]
 fn log_lines_never_contain_the_token() {
     let sandbox = sandbox();
-    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut config = config(&sandbox, SANDBOX_TOKEN);
-    let sink = Arc::clone(&lines);
-    config.log = Some(Arc::new(move |_, line: &str| {
-        sink.lock().unwrap().push(line.to_owned())
-    }));
-    let client = Client::new(config).unwrap();
+    let (client, lines) = client_with_log(&sandbox);
     sandbox.arm(
         Route::PostAppConnection,
         Fault::Status {
