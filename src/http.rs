@@ -219,16 +219,6 @@ impl Http {
     fn read(&self, mut response: Response<Body>) -> Result<Reply, Failure> {
         let status = response.status().as_u16();
         let deprecation = deprecation(response.headers());
-        if let Some(notice) = &deprecation {
-            self.log(
-                HimsaLogLevel::Debug,
-                &format!(
-                    "answer carries a deprecation notice (sunset {})",
-                    notice.sunset_date.as_deref().unwrap_or("not given")
-                ),
-            );
-        }
-
         if (200..300).contains(&status) || status == 404 {
             if let Some(length) = response.body().content_length() {
                 if length > self.max_answer_bytes {
@@ -245,7 +235,11 @@ impl Http {
                         Failure::fatal(too_large(self.max_answer_bytes, status))
                     }
                     other => {
-                        Failure::from_transport(other).map_error(|e| e.with_http_status(status))
+                        let failure = Failure::from_transport(other);
+                        Failure {
+                            error: failure.error.with_http_status(status),
+                            ..failure
+                        }
                     }
                 })?;
             return Ok(Reply {
@@ -340,13 +334,6 @@ impl Failure {
             Error::new(self.error.status(), message).with_http_status(self.error.http_status());
         Failure {
             error,
-            retry: self.retry,
-        }
-    }
-
-    fn map_error(self, f: impl FnOnce(Error) -> Error) -> Failure {
-        Failure {
-            error: f(self.error),
             retry: self.retry,
         }
     }
